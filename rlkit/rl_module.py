@@ -1,0 +1,357 @@
+"""`RLModule`: a torch module that knows its spaces and answers three forward passes."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Mapping
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rlkit.columns import Columns
+from rlkit.distributions import get_action_dist_cls
+from rlkit.spaces import add_batch_dim, is_batched_obs, obs_to_tensor
+from rlkit.state_loading import StateMismatchError, load_state_strict
+
+if TYPE_CHECKING:
+    from rlkit.distributions import Distribution
+    from rlkit.multi_rl_module import MultiRLModule
+    from rlkit.rl_module_spec import RLModuleSpec
+
+__all__ = ["RLModule", "TorchRLModule", "DEFAULT_MODULE_ID", "StateMismatchError"]
+
+#: The module id a single-agent module gets inside a :class:`MultiRLModule`.
+DEFAULT_MODULE_ID = "default_policy"
+
+
+def _guard_setup(setup):
+    """Wrap a subclass's ``setup`` so that rlkit can enforce "called exactly once"."""
+
+    @functools.wraps(setup)
+    def guarded(self, *args, **kwargs):
+        state = self.__dict__.get("_rlkit_setup_state")
+        if state is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.setup() ran before RLModule.__init__: "
+                f"call super().__init__(observation_space=..., action_space=..., ...) first "
+                f"in {type(self).__name__}.__init__; RLModule.__init__ calls setup() for you."
+            )
+        if state == "done":
+            raise RuntimeError(
+                f"{type(self).__name__}.setup() was called a second time. RLModule.__init__ "
+                f"calls setup() exactly once; remove the extra self.setup() call (e.g. from "
+                f"{type(self).__name__}.__init__) and put layer construction inside setup()."
+            )
+        return setup(self, *args, **kwargs)
+
+    guarded._rlkit_guarded = True
+    return guarded
+
+
+class RLModule(nn.Module):
+    """Base class of every rlkit module: a ``nn.Module`` that knows its gymnasium spaces.
+
+    Subclasses build their layers in :meth:`setup` (called exactly once, from ``__init__``)
+    and compute outputs in :meth:`_forward`, or in the phase-specific
+    :meth:`_forward_inference`, :meth:`_forward_exploration` and :meth:`_forward_train`.
+    The public ``forward_*`` methods are thin and are not meant to be overridden: they
+    convert and check the batch, pick the mode (eval for inference/exploration, train for
+    training) and the grad context. Outputs are dicts of tensors keyed by :class:`Columns`.
+
+    Example:
+        >>> import gymnasium as gym, torch
+        >>> from torch import nn
+        >>> from rlkit import Columns, RLModule
+        >>> class Tiny(RLModule):
+        ...     def setup(self):
+        ...         self.pi = nn.Linear(self.observation_space.shape[0], self.action_space.n)
+        ...     def _forward(self, batch, **kwargs):
+        ...         return {Columns.ACTION_DIST_INPUTS: self.pi(batch[Columns.OBS])}
+        >>> m = Tiny(observation_space=gym.spaces.Box(-1, 1, (4,)), action_space=gym.spaces.Discrete(2))
+        >>> m.forward_inference({Columns.OBS: torch.zeros(3, 4)})[Columns.ACTION_DIST_INPUTS].shape
+        torch.Size([3, 2])
+    """
+
+    framework = "torch"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        setup = cls.__dict__.get("setup")
+        if setup is not None and not getattr(setup, "_rlkit_guarded", False):
+            cls.setup = _guard_setup(setup)
+
+    def __init__(
+        self,
+        observation_space: gym.Space | None = None,
+        action_space: gym.Space | None = None,
+        inference_only: bool = False,
+        model_config: Mapping[str, Any] | Any | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword arguments {sorted(kwargs)}; "
+                "RLModule takes observation_space, action_space, inference_only, model_config."
+            )
+        for name, space in (("observation_space", observation_space), ("action_space", action_space)):
+            if space is not None and not isinstance(space, gym.Space):
+                raise TypeError(
+                    f"{type(self).__name__}: {name} must be a gymnasium space, "
+                    f"got {type(space).__name__} ({space!r})."
+                )
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.inference_only = bool(inference_only)
+        self.model_config = model_config if model_config is not None else {}
+        self._rlkit_setup_state = "running"
+        self.setup()
+        self._rlkit_setup_state = "done"
+        # Cached so the per-forward batch check does not rebuild the initial state.
+        self._rlkit_stateful = bool(self.get_initial_state())
+
+    # ---------------------------------------------------------------- subclass hooks
+
+    def setup(self) -> None:
+        """Build layers here (called exactly once by ``__init__``)."""
+
+    def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _forward(self, batch, **kwargs) returning a "
+            f"dict keyed by Columns (or the phase-specific _forward_inference, "
+            f"_forward_exploration and _forward_train)."
+        )
+
+    def _forward_inference(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self._forward(batch, **kwargs)
+
+    def _forward_exploration(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self._forward(batch, **kwargs)
+
+    def _forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self._forward(batch, **kwargs)
+
+    # ---------------------------------------------------------------- public forwards
+
+    def forward_inference(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Greedy / deployment forward pass: no autograd, eval mode."""
+        batch = self._prepare_batch(batch)
+        if self.training:
+            self.eval()
+        with torch.no_grad():
+            return self._forward_inference(batch, **kwargs)
+
+    def forward_exploration(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Forward pass used to collect experience: no autograd, eval mode."""
+        batch = self._prepare_batch(batch)
+        if self.training:
+            self.eval()
+        with torch.no_grad():
+            return self._forward_exploration(batch, **kwargs)
+
+    def forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Forward pass for the loss: keeps autograd, train mode."""
+        if self.inference_only:
+            raise RuntimeError(
+                f"forward_train() was called on an inference-only {type(self).__name__} "
+                "(built with inference_only=True), which has no training-only parts such as "
+                "the value function. Build it with inference_only=False to train it."
+            )
+        batch = self._prepare_batch(batch)
+        if not self.training:
+            self.train()
+        return self._forward_train(batch, **kwargs)
+
+    def forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """``module(batch)`` runs :meth:`_forward` on the checked batch in the current mode."""
+        return self._forward(self._prepare_batch(batch), **kwargs)
+
+    def _prepare_batch(self, batch: Any) -> dict[str, Any]:
+        """Check the batch has observations that fit the space; convert numpy to tensors."""
+        if not isinstance(batch, Mapping):
+            raise TypeError(
+                f"{type(self).__name__} expects a batch dict like {{Columns.OBS: obs}}, "
+                f"got {type(batch).__name__}."
+            )
+        if Columns.OBS not in batch:
+            raise KeyError(
+                f"{type(self).__name__} expects the batch to contain Columns.OBS ('obs'); "
+                f"found keys {sorted(map(str, batch))}."
+            )
+        if self.__dict__.get("_rlkit_setup_state") != "done":
+            raise RuntimeError(
+                f"{type(self).__name__} was not initialised by RLModule.__init__: its __init__ "
+                "must call super().__init__(observation_space=..., action_space=..., ...)."
+            )
+        obs = batch[Columns.OBS]
+        if self.observation_space is None:
+            if not isinstance(obs, torch.Tensor):
+                obs = torch.as_tensor(np.asarray(obs))
+        else:
+            obs = obs_to_tensor(obs, self.observation_space, max_batch_dims=2 if self.is_stateful() else 1)
+        if obs is batch[Columns.OBS] and isinstance(batch, dict):
+            return batch
+        batch = dict(batch)
+        batch[Columns.OBS] = obs
+        return batch
+
+    # ---------------------------------------------------------------- acting
+
+    def act(self, obs: Any, explore: bool = False, state: Any = None) -> Any:
+        """From a raw gymnasium observation (single or batched) to an action ``env.step`` takes.
+
+        Returns the action; for stateful (recurrent) modules ``(action, next_state)``.
+        With ``explore=False`` the mode of the action distribution is taken, else a sample.
+        """
+        single = self.observation_space is not None and not is_batched_obs(obs, self.observation_space)
+        if single:
+            obs = add_batch_dim(obs, self.observation_space)
+        batch: dict[str, Any] = {Columns.OBS: obs}
+        stateful = self.is_stateful()
+        if stateful:
+            if state is None:
+                state = self.get_initial_state()
+                state = {k: v.unsqueeze(0) for k, v in state.items()} if single else {
+                    k: v.unsqueeze(0).expand(_batch_size(obs), *v.shape).contiguous()
+                    for k, v in state.items()
+                }
+            batch[Columns.STATE_IN] = state
+        out = self.forward_exploration(batch) if explore else self.forward_inference(batch)
+        dist = self.get_exploration_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
+        action = dist.sample() if explore else dist.mode()
+        action = _to_numpy_action(action, self.action_space, single)
+        if stateful:
+            next_state = out[Columns.STATE_OUT]
+            return action, next_state
+        return action
+
+    # ---------------------------------------------------------------- distributions
+
+    def get_train_action_dist_cls(self) -> type[Distribution]:
+        """The distribution class the learner builds from ``ACTION_DIST_INPUTS``."""
+        return get_action_dist_cls(self._require_action_space())
+
+    def get_exploration_action_dist_cls(self) -> type[Distribution]:
+        """The distribution class sampled from when collecting experience."""
+        return get_action_dist_cls(self._require_action_space())
+
+    def get_inference_action_dist_cls(self) -> type[Distribution]:
+        """The distribution class used at inference (its mode is the greedy action)."""
+        return get_action_dist_cls(self._require_action_space())
+
+    def _require_action_space(self) -> gym.Space:
+        if self.action_space is None:
+            raise ValueError(
+                f"{type(self).__name__} has no action_space; pass action_space=... when building it."
+            )
+        return self.action_space
+
+    # ---------------------------------------------------------------- state
+
+    def get_initial_state(self) -> dict[str, torch.Tensor]:
+        """Initial recurrent state without a batch dimension (``{}`` if not stateful)."""
+        return {}
+
+    def is_stateful(self) -> bool:
+        """True when the module carries recurrent state between forward passes."""
+        return self._rlkit_stateful
+
+    def get_non_inference_attributes(self) -> list[str]:
+        """Names of the attributes that only training needs (e.g. the value function)."""
+        return []
+
+    def get_state(self, inference_only: bool = False) -> dict[str, torch.Tensor]:
+        """The module's weights as a plain ``{name: tensor}`` dict (detached copies)."""
+        skip = tuple(f"{a}." for a in self.get_non_inference_attributes()) if inference_only else ()
+        return {
+            k: v.detach().clone()
+            for k, v in self.state_dict().items()
+            if not (skip and k.startswith(skip))
+        }
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Load weights from :meth:`get_state` output (or ``{"module_state": ...}``)."""
+        if isinstance(state, Mapping) and "module_state" in state and isinstance(state["module_state"], Mapping):
+            state = state["module_state"]
+        self.load_state_dict(state)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        """Strict, explained loading: critic-only keys are dropped by name for inference-only
+        modules; every other missing, unexpected or wrongly-shaped key is listed in one error.
+        """
+        if not strict:
+            return super().load_state_dict(state_dict, strict=False, assign=assign)
+        drop = self.get_non_inference_attributes() if self.inference_only else []
+        return load_state_strict(self, state_dict, drop_prefixes=drop, assign=assign)
+
+    # ---------------------------------------------------------------- conversions
+
+    def as_multi_rl_module(self) -> MultiRLModule:
+        """This module wrapped in a :class:`MultiRLModule` under :data:`DEFAULT_MODULE_ID`."""
+        from rlkit.multi_rl_module import MultiRLModule
+
+        return MultiRLModule({DEFAULT_MODULE_ID: self})
+
+    def get_spec(self) -> RLModuleSpec:
+        """The :class:`RLModuleSpec` that rebuilds this module (same class, spaces, config)."""
+        from rlkit.rl_module_spec import RLModuleSpec
+
+        return RLModuleSpec.from_module(self)
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def save_to_path(self, path: str | Any, **metadata: Any) -> Any:
+        """Save weights and spec to the folder ``path`` (safe, atomic; see rlkit.checkpoints)."""
+        from rlkit.checkpoints import save_module
+
+        return save_module(self, path, **metadata)
+
+    def restore_from_path(self, path: str | Any) -> None:
+        """Load the weights saved at ``path`` into this module (strict, explained errors)."""
+        from rlkit.checkpoints import restore_module
+
+        restore_module(self, path)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Any, **kwargs: Any) -> RLModule:
+        """Rebuild the saved module class from its spec and load its weights."""
+        from rlkit.checkpoints import load_module
+
+        module = load_module(path, **kwargs)
+        if not isinstance(module, cls):
+            raise TypeError(
+                f"The checkpoint at {path} holds a {type(module).__name__}, "
+                f"not a {cls.__name__}; load it with {type(module).__name__}.from_checkpoint()."
+            )
+        return module
+
+    # ---------------------------------------------------------------- display
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        from rlkit.reprs import module_mimebundle
+
+        return module_mimebundle(self)
+
+
+#: RLlib's name for the torch flavour of :class:`RLModule`; rlkit is torch-only.
+TorchRLModule = RLModule
+
+
+def _batch_size(obs: Any) -> int:
+    while isinstance(obs, (dict, tuple, list)):
+        obs = next(iter(obs.values())) if isinstance(obs, dict) else obs[0]
+    return int(obs.shape[0])
+
+
+def _to_numpy_action(action: Any, space: gym.Space, single: bool) -> Any:
+    """Tensor action(s) -> numpy in the space's dtype; drop the batch dim for one observation."""
+    if isinstance(action, dict):
+        return {k: _to_numpy_action(a, space[k], single) for k, a in action.items()}
+    if isinstance(action, tuple):
+        return tuple(_to_numpy_action(a, s, single) for a, s in zip(action, space.spaces))
+    array = action.numpy()
+    if space is not None and array.dtype != space.dtype:
+        array = array.astype(space.dtype)
+    return array[0] if single else array
