@@ -12,7 +12,7 @@ from torch import nn
 
 from rlkit.columns import Columns
 from rlkit.distributions import get_action_dist_cls
-from rlkit.spaces import add_batch_dim, is_batched_obs, obs_to_tensor
+from rlkit.spaces import add_batch_dim, is_batched_obs, make_obs_converter
 from rlkit.state_loading import StateMismatchError, load_state_strict
 
 if TYPE_CHECKING:
@@ -170,32 +170,44 @@ class RLModule(nn.Module):
 
     def _prepare_batch(self, batch: Any) -> dict[str, Any]:
         """Check the batch has observations that fit the space; convert numpy to tensors."""
-        if not isinstance(batch, Mapping):
-            raise TypeError(
-                f"{type(self).__name__} expects a batch dict like {{Columns.OBS: obs}}, "
-                f"got {type(batch).__name__}."
-            )
-        if Columns.OBS not in batch:
+        if type(batch) is not dict:
+            if not isinstance(batch, Mapping):
+                raise TypeError(
+                    f"{type(self).__name__} expects a batch dict like {{Columns.OBS: obs}}, "
+                    f"got {type(batch).__name__}."
+                )
+            batch = dict(batch)
+        try:
+            obs = batch[Columns.OBS]
+        except KeyError:
             raise KeyError(
                 f"{type(self).__name__} expects the batch to contain Columns.OBS ('obs'); "
                 f"found keys {sorted(map(str, batch))}."
-            )
+            ) from None
+        convert = self.__dict__.get("_rlkit_obs_converter") or self._build_obs_converter()
+        converted = convert(obs)
+        if converted is obs:
+            return batch
+        batch = dict(batch)
+        batch[Columns.OBS] = converted
+        return batch
+
+    def _build_obs_converter(self):
+        """Decide once how observations are converted and checked (see make_obs_converter)."""
         if self.__dict__.get("_rlkit_setup_state") != "done":
             raise RuntimeError(
                 f"{type(self).__name__} was not initialised by RLModule.__init__: its __init__ "
                 "must call super().__init__(observation_space=..., action_space=..., ...)."
             )
-        obs = batch[Columns.OBS]
         if self.observation_space is None:
-            if not isinstance(obs, torch.Tensor):
-                obs = torch.as_tensor(np.asarray(obs))
+            def convert(obs: Any) -> Any:
+                return obs if isinstance(obs, torch.Tensor) else torch.as_tensor(np.asarray(obs))
         else:
-            obs = obs_to_tensor(obs, self.observation_space, max_batch_dims=2 if self.is_stateful() else 1)
-        if obs is batch[Columns.OBS] and isinstance(batch, dict):
-            return batch
-        batch = dict(batch)
-        batch[Columns.OBS] = obs
-        return batch
+            convert = make_obs_converter(
+                self.observation_space, max_batch_dims=2 if self.is_stateful() else 1
+            )
+        self.__dict__["_rlkit_obs_converter"] = convert
+        return convert
 
     # ---------------------------------------------------------------- acting
 

@@ -15,6 +15,7 @@ __all__ = [
     "space_to_dict",
     "space_from_dict",
     "obs_to_tensor",
+    "make_obs_converter",
     "is_batched_obs",
     "stack_obs",
     "add_batch_dim",
@@ -223,6 +224,31 @@ def obs_to_tensor(
             f"got {tuple(tensor.shape)}.{hint}"
         )
     return tensor
+
+
+def make_obs_converter(space: spaces.Space, *, max_batch_dims: int = 1):
+    """A function ``obs -> tensor`` equal to :func:`obs_to_tensor` for ``space``, with a fast
+    path for the common case (a numpy or torch ``(B, *shape)`` batch of a Box space).
+
+    Built once per module: the per-forward cost is a dtype and a shape comparison.
+    """
+    if not isinstance(space, spaces.Box):
+        return lambda obs: obs_to_tensor(obs, space, max_batch_dims=max_batch_dims)
+    np_dtype = np.dtype(np.float32) if np.issubdtype(space.dtype, np.floating) else np.dtype(space.dtype)
+    torch_dtype = _torch_dtype_for(space)
+    shape = tuple(space.shape)
+    ndim = len(shape) + 1
+
+    def convert(obs: Any) -> Any:
+        if type(obs) is np.ndarray:
+            if obs.ndim == ndim and obs.shape[1:] == shape and obs.flags.writeable:
+                return torch.from_numpy(obs if obs.dtype == np_dtype else obs.astype(np_dtype))
+        elif isinstance(obs, torch.Tensor):
+            if obs.dim() == ndim and obs.shape[1:] == shape and obs.dtype == torch_dtype:
+                return obs
+        return obs_to_tensor(obs, space, max_batch_dims=max_batch_dims)
+
+    return convert
 
 
 def is_batched_obs(obs: Any, space: spaces.Space) -> bool:
