@@ -1,0 +1,1 @@
+"""Real-browser tests: JupyterLab 4 in headless Chromium (fixtures in conftest.py, helpers in lab.py)."""
