@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 __all__ = ["ClassImportError", "class_to_path", "class_from_path"]
 
@@ -33,6 +34,13 @@ def class_from_path(path: str) -> type:
     module_name, sep, qualname = path.partition(":")
     if not sep:  # also accept "package.module.Class"
         module_name, _, qualname = path.rpartition(".")
+    if module_name == "__main__" and "<locals>" not in qualname:
+        # The same notebook kernel or script that defined the class can still resolve it.
+        obj = sys.modules.get("__main__")
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+        if isinstance(obj, type):
+            return obj
     if module_name == "__main__" or "<locals>" in qualname:
         where = "a notebook or script (module __main__)" if module_name == "__main__" else "a function body"
         raise ClassImportError(
