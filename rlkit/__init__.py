@@ -6,6 +6,12 @@ gymnasium, numpy and safetensors; the notebook layer loads when it is used.
 
 from __future__ import annotations
 
+from rlkit.checkpoints import (
+    CheckpointError,
+    CheckpointSummary,
+    inspect_checkpoint,
+    load_checkpoint,
+)
 from rlkit.check_module import ModuleCheckError, ModuleCheckReport, check_module
 from rlkit.columns import Columns
 from rlkit.multi_rl_module import MultiRLModule, MultiRLModuleSpec
@@ -30,6 +36,11 @@ __all__ = [
     "check_module",
     "ModuleCheckReport",
     "ModuleCheckError",
+    # --- Checkpoints ---
+    "load_checkpoint",
+    "inspect_checkpoint",
+    "CheckpointSummary",
+    "CheckpointError",
     # --- Errors ---
     "ObservationError",
     "StateMismatchError",
