@@ -75,6 +75,8 @@ class RLModule(nn.Module):
     """
 
     framework = "torch"
+    #: Extra keyword arguments act() passes to the forward pass (e.g. to skip the critic).
+    _act_forward_kwargs: dict[str, Any] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -140,6 +142,8 @@ class RLModule(nn.Module):
         batch = self._prepare_batch(batch)
         if self.training:
             self.eval()
+        if not torch.is_grad_enabled():  # already no-grad (e.g. a sampler's loop): skip the context
+            return self._forward_inference(batch, **kwargs)
         with torch.no_grad():
             return self._forward_inference(batch, **kwargs)
 
@@ -148,6 +152,8 @@ class RLModule(nn.Module):
         batch = self._prepare_batch(batch)
         if self.training:
             self.eval()
+        if not torch.is_grad_enabled():  # already no-grad (e.g. a sampler's loop): skip the context
+            return self._forward_exploration(batch, **kwargs)
         with torch.no_grad():
             return self._forward_exploration(batch, **kwargs)
 
@@ -209,6 +215,13 @@ class RLModule(nn.Module):
         self.__dict__["_rlkit_obs_converter"] = convert
         return convert
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The cached converter is a closure (not picklable): torch.save(module) / pickle /
+        # deepcopy drop it, and the copy rebuilds it on its first forward pass.
+        state = self.__dict__.copy()
+        state.pop("_rlkit_obs_converter", None)
+        return state
+
     # ---------------------------------------------------------------- acting
 
     def act(self, obs: Any, explore: bool = False, state: Any = None) -> Any:
@@ -217,9 +230,16 @@ class RLModule(nn.Module):
         Returns the action; for stateful (recurrent) modules ``(action, next_state)``.
         With ``explore=False`` the mode of the action distribution is taken, else a sample.
         """
-        single = self.observation_space is not None and not is_batched_obs(obs, self.observation_space)
-        if single:
-            obs = add_batch_dim(obs, self.observation_space)
+        space = self.observation_space
+        if type(obs) is np.ndarray and type(space) is gym.spaces.Box:
+            # Fast path (the per-step case): a numpy observation of a Box space.
+            single = obs.ndim <= len(space.shape)  # as is_batched_obs decides
+            if single:
+                obs = obs[None]  # (*shape) -> (1, *shape), a view
+        else:
+            single = space is not None and not is_batched_obs(obs, space)
+            if single:
+                obs = add_batch_dim(obs, space)
         batch: dict[str, Any] = {Columns.OBS: obs}
         stateful = self.is_stateful()
         if stateful:
@@ -230,7 +250,8 @@ class RLModule(nn.Module):
                     for k, v in state.items()
                 }
             batch[Columns.STATE_IN] = state
-        out = self.forward_exploration(batch) if explore else self.forward_inference(batch)
+        kwargs = self._act_forward_kwargs
+        out = self.forward_exploration(batch, **kwargs) if explore else self.forward_inference(batch, **kwargs)
         dist = self.get_exploration_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
         action = dist.sample() if explore else dist.mode()
         action = _to_numpy_action(action, self.action_space, single)
