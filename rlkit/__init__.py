@@ -14,6 +14,7 @@ from rlkit.checkpoints import (
 )
 from rlkit.check_module import ModuleCheckError, ModuleCheckReport, check_module
 from rlkit.columns import Columns
+from rlkit.models import DefaultActorCritic, DefaultModelConfig, ModelConfigError, UnsupportedSpaceError
 from rlkit.multi_rl_module import MultiRLModule, MultiRLModuleSpec
 from rlkit.rl_module import DEFAULT_MODULE_ID, RLModule, TorchRLModule
 from rlkit.rl_module_spec import RLModuleSpec
@@ -32,6 +33,9 @@ __all__ = [
     "MultiRLModule",
     "MultiRLModuleSpec",
     "DEFAULT_MODULE_ID",
+    # --- Default modules ---
+    "DefaultActorCritic",
+    "DefaultModelConfig",
     # --- Checking ---
     "check_module",
     "ModuleCheckReport",
@@ -44,4 +48,6 @@ __all__ = [
     # --- Errors ---
     "ObservationError",
     "StateMismatchError",
+    "ModelConfigError",
+    "UnsupportedSpaceError",
 ]
