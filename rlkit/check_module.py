@@ -57,16 +57,12 @@ class ModuleCheckReport:
         return self.as_text()
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{'✅' if r.ok else '❌'}</td><td>{html.escape(r.name)}</td>"
-            f"<td>{html.escape(r.detail)}</td></tr>"
-            for r in self.results
-        )
+        from rlkit.reprs import html_block, html_table, ok_mark
+
+        rows = [(ok_mark(r.ok), r.name, r.detail) for r in self.results]
         title = html.escape(self.as_text().splitlines()[0])
-        return (
-            f"<div class='rlkit-check-report'><b>{title}</b>"
-            f"<table><tr><th></th><th>check</th><th>detail</th></tr>{rows}</table></div>"
-        )
+        inner = f"<b>{title}</b>" + html_table(["", "check", "detail"], rows, raw=(0,))
+        return f"<div class='rlkit-check-report'>{html_block(inner, self.as_text())}</div>"
 
 
 def _tensors(out: Any):
