@@ -28,6 +28,13 @@ STAMP="$VENV/.rlkit-setup"
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
 
+# Containers often lack XDG_RUNTIME_DIR; SDL (pygame, behind gymnasium's rgb_array
+# rendering) then prints "XDG_RUNTIME_DIR is invalid" into every notebook that renders.
+if [[ -z "${XDG_RUNTIME_DIR:-}" || ! -d "${XDG_RUNTIME_DIR:-}" ]]; then
+  export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/rlkit-runtime-$(id -u)"
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+fi
+
 setup() {
   if [[ ! -x "$PY" ]]; then
     log "creating $VENV"
