@@ -42,6 +42,13 @@ class Columns:
     ACTION_LOGP = "action_logp"  # log-probability of the taken action, (B,)
     VF_PREDS = "vf_preds"  # value-function prediction V(s), (B,)
 
+    # --- Recorded by rollouts (derived from the forward outputs) -----------------------
+    ENTROPY = "entropy"  # entropy of the action distribution, (B,)
+    GREEDY_ACTIONS = "greedy_actions"  # mode of the action distribution, (B, *action_shape)
+    ENV_INDEX = "env_index"  # which sub-env of a vector env the step came from, (B,)
+    FRAME_INDEX = "frame_index"  # row of rollout.frames showing the step's state, (B,)
+    RETURNS_TO_GO = "returns_to_go"  # discounted reward-to-go within the episode, (B,)
+
     # --- Learner targets ---------------------------------------------------------------
     VALUES_BOOTSTRAPPED = "values_bootstrapped"  # V(s) with V(s_T) bootstrapped at truncation
     ADVANTAGES = "advantages"  # GAE advantages A_t, (B,)
