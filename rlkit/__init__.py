@@ -18,6 +18,7 @@ from rlkit.models import DefaultActorCritic, DefaultModelConfig, ModelConfigErro
 from rlkit.multi_rl_module import MultiRLModule, MultiRLModuleSpec
 from rlkit.rl_module import DEFAULT_MODULE_ID, RLModule, TorchRLModule
 from rlkit.rl_module_spec import RLModuleSpec
+from rlkit.rollouts import EnvRunner, Rollout, compute_gae, replay, rollout
 from rlkit.spaces import ObservationError
 from rlkit.state_loading import StateMismatchError
 
@@ -40,6 +41,12 @@ __all__ = [
     "check_module",
     "ModuleCheckReport",
     "ModuleCheckError",
+    # --- Rollouts ---
+    "rollout",
+    "replay",
+    "Rollout",
+    "EnvRunner",
+    "compute_gae",
     # --- Checkpoints ---
     "load_checkpoint",
     "inspect_checkpoint",

@@ -153,13 +153,17 @@ class Categorical(Distribution):
 def gumbel_argmax(logits: torch.Tensor) -> torch.Tensor:
     """Sample indices from softmax(logits) along the last dim: (..., n) -> (...,).
 
-    argmax(logits - log(-log U)) with U ~ Uniform[tiny, 1). U is kept off 0 so the noise is
-    finite (>= -log(-log tiny) ~ -4.5): an allowed logit plus noise always beats a masked
-    logit at finfo.min (finfo.min + noise rounds back to finfo.min), so masked actions are
-    never drawn, even on ties.
+    argmax(logits - log E) with E ~ Exponential(1), i.e. -log E is Gumbel(0, 1) noise (one op
+    fewer than -log(-log U)). E is kept off 0 so the noise is finite (<= -log tiny ~ 87): an
+    allowed logit plus noise always beats a masked logit at finfo.min (finfo.min + noise
+    rounds back to finfo.min), so masked actions are never drawn, even on ties.
     """
-    u = torch.empty_like(logits).uniform_(torch.finfo(logits.dtype).tiny, 1.0)  # (..., n)
-    return (logits - u.log_().neg_().log_()).argmax(-1)  # (..., n) + Gumbel -> (...,)
+    tiny = _TINY.get(logits.dtype) or torch.finfo(logits.dtype).tiny
+    e = torch.empty_like(logits).exponential_().clamp_min_(tiny)  # (..., n) E ~ Exp(1), > 0
+    return (logits - e.log_()).argmax(-1)  # (..., n) + Gumbel -> (...,)
+
+
+_TINY = {torch.float32: torch.finfo(torch.float32).tiny, torch.float64: torch.finfo(torch.float64).tiny}
 
 
 def bool_mask(

@@ -314,7 +314,7 @@ class EnvRunner:
                             a[key][k] = leaf
                     else:
                         p_act.append(action_t)
-                        action = action_t.item() if scalar_action else action_t.numpy()
+                        action = action_t.numpy()[0] if scalar_action else action_t.numpy()  # np.int64: gymnasium's fast contains() path
                     if not all_valid:
                         valid_b[k] = valid
                     if stateful:
