@@ -69,8 +69,13 @@ class GridChase(_parallel_base()):  # type: ignore[misc]
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        cells = self._rng.choice(self.size * self.size, size=2, replace=False)  # two distinct cells
-        self._pos = np.stack([cells % self.size, cells // self.size], axis=1)  # (2, xy)
+        # Two cells at least size - 1 apart (Manhattan), so no episode is over at the first move.
+        while True:
+            cells = self._rng.choice(self.size * self.size, size=2, replace=False)
+            pos = np.stack([cells % self.size, cells // self.size], axis=1)  # (2, xy)
+            if np.abs(pos[0] - pos[1]).sum() >= self.size - 1:
+                break
+        self._pos = pos
         self._steps = 0
         self.agents = list(self.possible_agents)
         return self._observations(), {a: {} for a in self.agents}
