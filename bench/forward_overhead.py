@@ -11,6 +11,7 @@ Run: ``python bench/forward_overhead.py``
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -58,10 +59,14 @@ def per_call_us(fn, number: int = 2000, repeat: int = 15) -> float:
 
 
 def import_time_s(code: str, repeat: int = 7) -> float:
+    # Bytecode caching on, as in a normal install (some shells set PYTHONDONTWRITEBYTECODE,
+    # which would time compiling rlkit's sources, not importing them); one warm-up run.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
