@@ -336,3 +336,17 @@ def single_module(module: Any) -> Any:
     if not isinstance(module, RLModule):
         raise TypeError(f"rollout expects an RLModule (or MultiRLModule), got {type(module).__name__}.")
     return module
+
+
+def forward_recorded(module: Any, batch: dict, explore: bool) -> dict:
+    """The forward pass a rollout records: exploration, or inference with ``VF_PREDS`` filled
+    in from :func:`values_fn` when the module's greedy pass leaves values out."""
+    if explore:
+        return module.forward_exploration(batch)
+    out = module.forward_inference(batch)
+    if Columns.VF_PREDS not in out:
+        fn = values_fn(module)
+        vf = fn(batch, out) if fn is not None else None
+        if vf is not None:
+            out = {**out, Columns.VF_PREDS: vf}
+    return out

@@ -205,15 +205,7 @@ class MultiAgentEnvRunner(EnvRunner):
     def _forward_module(self, m: Any, obs: Any, state: dict, explore: bool, agents: list) -> dict:
         batch = {Columns.OBS: obs, Columns.STATE_IN: state} if state else {Columns.OBS: obs}
         try:
-            if explore:
-                return m.forward_exploration(batch)
-            out = m.forward_inference(batch)
-            values_fn = rec.values_fn(m)  # the greedy pass may skip the critic: values anyway
-            if Columns.VF_PREDS not in out and values_fn is not None:
-                vf = values_fn(batch, out)
-                if vf is not None:
-                    out = {**out, Columns.VF_PREDS: vf}
-            return out
+            return rec.forward_recorded(m, batch, explore)
         except ObservationError as err:
             raise ObservationError(
                 f"The observations of agents {agents} of {self._name} do not fit "

@@ -193,15 +193,7 @@ class EnvRunner:
         if state:
             batch[Columns.STATE_IN] = state
         try:
-            if explore:
-                return self.module.forward_exploration(batch)
-            out = self.module.forward_inference(batch)
-            values_fn = rec.values_fn(self.module)
-            if Columns.VF_PREDS not in out and values_fn is not None:
-                vf = values_fn(batch, out)
-                if vf is not None:
-                    out = {**out, Columns.VF_PREDS: vf}
-            return out
+            return rec.forward_recorded(self.module, batch, explore)
         except ObservationError as err:
             raise ObservationError(
                 f"The observations of {self._name} do not fit {type(self.module).__name__}'s "
