@@ -332,3 +332,46 @@ def test_optional_loss_terms_schedules_and_fragments():
     second = algo.train()["learners"]["default_policy"]
     assert second["lr"] == pytest.approx(1e-3 - 0.5e-3 * algo.history["num_env_steps_sampled"].iloc[0] / 512)
     assert 256 <= algo.history["num_env_steps_sampled"].iloc[0] < 256 + 4 * 4
+
+
+@pytest.mark.parametrize("env_id", ["FrozenLake-v1", "Pendulum-v1"])
+def test_checkpoint_resume_is_exact_for_other_envs(env_id, tmp_path):
+    algo = (PPOConfig().environment(env_id).training(train_batch_size=64, minibatch_size=32, num_epochs=1)
+            .debugging(seed=2).build())
+    algo.train()
+    path = algo.save_to_path(tmp_path / "algo")
+    expected = algo.train()
+    got = PPO.from_checkpoint(path).train()
+    assert expected["learners"] == got["learners"]
+
+
+class _World:
+    def __init__(self):
+        self.x = 0.0
+
+
+class OpaqueStateEnv(gym.Env):
+    """An env whose state lives in an object (like a physics engine's world)."""
+
+    observation_space = gym.spaces.Box(-10, 10, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self):
+        self.world = _World()
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.world.x = 0.0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.world.x += 0.1 if action else -0.1
+        return np.array([self.world.x], np.float32), 1.0, abs(self.world.x) > 1, False, {}
+
+
+def test_checkpoint_warns_when_env_state_cannot_be_stored(tmp_path):
+    algo = (PPOConfig().environment(OpaqueStateEnv).training(train_batch_size=32, minibatch_size=32, num_epochs=1)
+            .debugging(seed=0).build())
+    algo.train()
+    with pytest.warns(RuntimeWarning, match=r"not plain data.*OpaqueStateEnv.*world \(_World\)"):
+        algo.save_to_path(tmp_path / "algo")

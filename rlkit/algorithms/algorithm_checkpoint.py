@@ -24,6 +24,7 @@ state (see :mod:`rlkit.algorithms.env_state`), so the next iteration after
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,17 @@ def save_algorithm(algo: PPO, path: Any) -> Path:
     """Write ``algo``'s checkpoint to the folder ``path`` atomically; returns its absolute path."""
     from rlkit.checkpoints import atomic_directory, save_module_files, write_checkpoint_files
 
-    tree, tensors = split_tree(_training_state(algo), "state")
+    state = _training_state(algo)
+    skipped = state["sampler"]["skipped"]
+    if skipped:
+        warnings.warn(
+            f"Part of the env's state is not plain data and is not in the checkpoint: {skipped}. "
+            "Training resumed from it continues from these attributes as a freshly built env has "
+            "them, so the next iterations may differ from an uninterrupted run.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    tree, tensors = split_tree(state, "state")
     record = {
         "kind": KIND_ALGORITHM,
         "algorithm": type(algo).__name__,

@@ -204,7 +204,8 @@ def check_settings(config: PPOConfig) -> list[str]:
 
         n_policies = len(config.policies) if config.policies is not None else 0
         multi_spec = isinstance(config.rl_module_spec, MultiRLModuleSpec)
-        if config.policy_mapping_fn is None and (n_policies > 1 or (multi_spec and len(config.rl_module_spec.rl_module_specs) > 1)):
+        n_specs = len(config.rl_module_spec.rl_module_specs) if multi_spec else 0
+        if config.policy_mapping_fn is None and max(n_policies, n_specs) > 1:
             problems.append(
                 "The 'policy_mapping_fn' setting of PPOConfig must be a function agent_id -> module_id "
                 "when there are several policies. Got None instead. Pass it with "

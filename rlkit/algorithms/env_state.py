@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ import torch
 __all__ = ["capture_env_state", "restore_env_state"]
 
 _CHILD_ATTRS = ("env", "envs", "aec_env", "_env", "par_env")  # how wrappers and vector envs hold envs
+_CONFIG_ATTRS = ("spec", "_cached_spec", "metadata", "env_fns")  # set at construction, not state
 _MAX_DEPTH = 12
 
 
@@ -55,7 +57,7 @@ def _plain(x: Any, depth: int = 0) -> tuple[bool, Any]:
             values = [v for _, v in items]
             return True, (tuple(values) if isinstance(x, tuple) else values)
         return False, None
-    if isinstance(x, dict) and all(isinstance(k, str) for k in x):
+    if isinstance(x, dict) and all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in x):
         items = {k: _plain(v, depth + 1) for k, v in x.items()}
         if all(ok for ok, _ in items.values()):
             return True, {"__plain_dict__": {k: v for k, (_, v) in items.items()}}
@@ -87,8 +89,10 @@ def capture_env_state(env: Any) -> dict[str, Any]:
             ok, data = _plain(value)
             if ok:
                 state[name] = data
-            elif not (callable(value) or _is_space(value) or name in ("spec", "_cached_spec")):
-                skipped.append(f"{path}.{name} ({type(value).__name__})")
+            elif not (callable(value) or _is_space(value) or isinstance(value, enum.Enum) or name in _CONFIG_ATTRS):
+                entry = f"{type(obj).__name__}.{name} ({type(value).__name__})"
+                if entry not in skipped:  # once, not once per sub-env
+                    skipped.append(entry)
         objects.append({"type": type(obj).__qualname__, "path": path, "attrs": state})
         for name, child in children:
             walk(child, f"{path}.{name}", depth + 1)

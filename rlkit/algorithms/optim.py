@@ -108,7 +108,8 @@ class Adam:
             for dst, src in zip(self.exp_avg + self.exp_avg_sq, list(state["exp_avg"]) + list(state["exp_avg_sq"])):
                 dst.copy_(src)
         self.steps = [int(s) for s in state["steps"]]
-        self.lr, self.betas, self.eps = float(state["lr"]), (float(state["betas"][0]), float(state["betas"][1])), float(state["eps"])
+        self.lr, self.eps = float(state["lr"]), float(state["eps"])
+        self.betas = (float(state["betas"][0]), float(state["betas"][1]))
 
     def __repr__(self) -> str:
         n = sum(p.numel() for p in self.params)

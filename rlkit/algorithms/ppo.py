@@ -26,7 +26,7 @@ from rlkit.algorithms.metrics import EpisodeTracker
 from rlkit.algorithms.ppo_batch import build_train_batch
 from rlkit.algorithms.ppo_config import PPOConfig
 from rlkit.algorithms.ppo_learner import PPOLearner
-from rlkit.algorithms.setup import build_modules, make_env, max_seq_len_of
+from rlkit.algorithms.components import build_modules, make_env, max_seq_len_of
 from rlkit.rl_module import DEFAULT_MODULE_ID
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ class PPO:
         runner_kwargs: dict[str, Any] = {"explore": True, "seed": seed}
         if self.is_multi_agent:
             runner_kwargs["policy_mapping_fn"] = self._mapping_fn
-        self.env_runner = EnvRunner(self.module if self.is_multi_agent else self.module[DEFAULT_MODULE_ID], self.env, **runner_kwargs)
+        runner_module = self.module if self.is_multi_agent else self.module[DEFAULT_MODULE_ID]
+        self.env_runner = EnvRunner(runner_module, self.env, **runner_kwargs)
         self._seq_lens = {mid: max_seq_len_of(self.module[mid]) for mid in self.module.keys()}
         self._episodes = EpisodeTracker(window=cfg.metrics_num_episodes_for_smoothing)
         self._eval_runners: dict[int, Any] = {}
@@ -104,8 +105,10 @@ class PPO:
         Returns a metrics dict: ``training_iteration``; episode statistics over the last
         ``metrics_num_episodes_for_smoothing`` (100) ended episodes (``episode_return_mean`` /
         ``_min`` / ``_max``, ``episode_len_mean``; multi-agent: the sum over agents, and
-        ``module_episode_return_mean`` per module), ``num_episodes`` ended this iteration; ``num_env_steps_sampled`` (this iteration) and
-        ``..._lifetime``; timings and throughput (``num_env_steps_sampled_per_s``,
+        ``module_episode_return_mean`` per module), ``num_episodes`` ended this iteration;
+        ``num_env_steps_sampled`` (this iteration; a vector env may add up to
+        ``num_envs - 1`` steps over ``train_batch_size``) and ``..._lifetime``; timings and
+        throughput (``num_env_steps_sampled_per_s``,
         ``sample_time_s``, ``learn_time_s``); and ``learners``: ``{module_id: {policy_loss,
         vf_loss, entropy, kl, clip_fraction, vf_explained_var, grad_norm, total_loss, lr, ...}}``
         (see :meth:`PPOLearner.update`). ``env_runners`` repeats the episode statistics under

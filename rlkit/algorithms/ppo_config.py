@@ -227,7 +227,10 @@ class PPOConfig:
 
     def framework(self, framework: str | None = "torch", *, torch_num_threads: int | None = None, **kwargs: Any) -> PPOConfig:
         """rlkit is torch-only. ``torch_num_threads`` sets ``torch.set_num_threads`` while
-        training (``None``: 1 thread, fastest for the small networks PPO trains on a CPU).
+        training and evaluating (the caller's setting is restored after). ``None`` means 1
+        thread: measured on a 2-core machine, a second thread left CartPole's iteration time
+        unchanged with 2x64 networks (and cost twice the CPU), and cut it by 15% with 2x256
+        networks for 1.65x the CPU. Raise it for large networks on a machine of your own.
         """
         if framework not in (None, "torch"):
             kwargs["framework"] = framework
@@ -376,7 +379,10 @@ class PPOConfig:
             setattr(config, name, value)
         for name, value in overrides.items():
             if name not in _SETTINGS:
-                raise TypeError(f"PPOConfig.from_dict() got an unknown override {name!r}; expected settings such as 'env', 'policy_mapping_fn' or 'module_class'.")
+                raise TypeError(
+                    f"PPOConfig.from_dict() got an unknown override {name!r}; expected settings such as "
+                    "'env', 'policy_mapping_fn' or 'module_class'."
+                )
             setattr(config, name, value)
         return config
 

@@ -326,7 +326,9 @@ class PPOLearner:
             return max(1, mb // seq_len)
         return mb
 
-    def _summarise(self, stats: dict[str, list[dict[str, torch.Tensor]]], lr: float, entropy_coeff: float) -> dict[str, dict[str, float]]:
+    def _summarise(
+        self, stats: dict[str, list[dict[str, torch.Tensor]]], lr: float, entropy_coeff: float
+    ) -> dict[str, dict[str, float]]:
         out = {}
         for mid, rows in stats.items():
             keys = {k for row in rows for k in row} - {"num_skipped_updates"}
@@ -357,7 +359,10 @@ class PPOLearner:
     def set_state(self, state: Mapping[str, Any]) -> None:
         for mid, opt_state in state.get("optimizers", {}).items():
             if mid not in self.optimizers:
-                raise KeyError(f"Optimiser state for module id {mid!r}, which has no optimiser here. Optimisers: {sorted(self.optimizers)}.")
+                raise KeyError(
+                    f"Optimiser state for module id {mid!r}, which has no optimiser here. "
+                    f"Optimisers: {sorted(self.optimizers)}."
+                )
             self.optimizers[mid].load_state_dict(opt_state)
         self.kl_coeffs.update({k: float(v) for k, v in state.get("kl_coeffs", {}).items()})
 

@@ -38,6 +38,8 @@ def split_tree(tree: Any, prefix: str) -> tuple[Any, dict[str, torch.Tensor]]:
                 tensors[path] = torch.from_numpy(np.ascontiguousarray(x).astype(np.int64 if x.dtype.kind == "u" else x.dtype))
             elif x.dtype.kind == "f":
                 tensors[path] = torch.from_numpy(np.ascontiguousarray(x))
+            elif x.dtype.kind == "S":  # byte strings (e.g. FrozenLake's map): as latin-1 text
+                return {"__ndarray_bytes__": np.char.decode(x, "latin-1").tolist(), "dtype": kind}
             else:
                 return {"__ndarray_list__": x.tolist(), "dtype": kind}
             return {"__ndarray__": path, "dtype": kind}
@@ -75,6 +77,8 @@ def join_tree(tree: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
             return tensors[x["__tensor__"]].clone()
         if "__ndarray__" in x:
             return tensors[x["__ndarray__"]].numpy().astype(x["dtype"])
+        if "__ndarray_bytes__" in x:
+            return np.char.encode(np.asarray(x["__ndarray_bytes__"], dtype=str), "latin-1").astype(x["dtype"])
         if "__ndarray_list__" in x:
             return np.asarray(x["__ndarray_list__"], dtype=x["dtype"])
         if "__npscalar__" in x:
