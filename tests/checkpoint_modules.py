@@ -125,13 +125,20 @@ def kill_loop(path: str, iterations: int, seed: int = 0) -> list[dict]:
         times.append(time.perf_counter() - start)
     save_time = sorted(times)[1]
     results, next_version = [], 1
-    for _ in range(iterations):
+    for i in range(iterations):
+        before = load_checkpoint(path)["metadata"]["version"]
         pid = os.fork()
         if pid == 0:  # the child saves until it is killed
             try:
                 _save_forever(path, next_version)
             finally:
                 os._exit(1)
+        if i == iterations - 1:
+            # The last kill lands after a completed save, even on a loaded machine where the
+            # child may not have run at all before the random kills.
+            deadline = time.monotonic() + 30
+            while load_checkpoint(path)["metadata"]["version"] == before and time.monotonic() < deadline:
+                time.sleep(save_time / 4)
         time.sleep(rng.uniform(0.0, 5 * save_time))  # land anywhere in the first few saves
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
