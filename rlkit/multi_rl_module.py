@@ -140,6 +140,20 @@ class MultiRLModule(nn.Module):
         for mid, module_state in state.items():
             self._rl_modules[mid].set_state(module_state)
 
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        """Load a flat ``state_dict()`` or the nested ``{module_id: state}`` that
+        ``rlkit.load_checkpoint(path)["module_state"]`` holds for a MultiRLModule checkpoint;
+        nested states load per module (each strict and explained, inference-only aware).
+        """
+        if state_dict and all(isinstance(v, Mapping) for v in state_dict.values()):
+            unknown = [mid for mid in state_dict if mid not in self._rl_modules]
+            if unknown:
+                raise KeyError(f"Module id(s) {unknown} in the state not found. Available module ids: {sorted(self._rl_modules)}.")
+            for mid, module_state in state_dict.items():
+                self._rl_modules[mid].load_state_dict(module_state, strict=strict, assign=assign)
+            return None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def foreach_module(self, fn: Callable[[str, RLModule], Any]) -> dict[str, Any]:
         return {mid: fn(mid, m) for mid, m in self._rl_modules.items()}
 

@@ -63,7 +63,7 @@ _CSS = """
 #ID label.rlkit-label{cursor:pointer;display:block;user-select:none}
 #ID label.rlkit-label:before{content:"\\25B8 ";color:var(--jp-content-font-color2,#8c959f)}
 #ID input.rlkit-toggle:checked+label.rlkit-label:before{content:"\\25BE "}
-#ID .rlkit-body{display:none;margin-top:3px}
+#ID .rlkit-body{display:none;margin-top:3px;overflow-x:auto}
 #ID input.rlkit-toggle:checked+label+.rlkit-body{display:block}
 #ID .rlkit-section{margin-top:6px}
 #ID pre{margin:3px 0;padding:4px;font-size:11px;white-space:pre;overflow:auto;max-height:360px;background:rgba(127,127,127,.08);border-radius:3px}

@@ -249,6 +249,8 @@ class RLModule(nn.Module):
                     k: v.unsqueeze(0).expand(_batch_size(obs), *v.shape).contiguous()
                     for k, v in state.items()
                 }
+            else:
+                state = self._batch_state(state, obs, single)
             batch[Columns.STATE_IN] = state
         kwargs = self._act_forward_kwargs
         out = self.forward_exploration(batch, **kwargs) if explore else self.forward_inference(batch, **kwargs)
@@ -259,6 +261,23 @@ class RLModule(nn.Module):
             next_state = out[Columns.STATE_OUT]
             return action, next_state
         return action
+
+    def _batch_state(self, state: Any, obs: Any, single: bool) -> Any:
+        """Give an unbatched state (e.g. ``module.get_initial_state()`` itself) a batch dim."""
+        ndims = self.__dict__.get("_rlkit_state_ndims")
+        if ndims is None:  # computed once: the initial state's dims, without a batch dim
+            ndims = {k: v.dim() for k, v in self.get_initial_state().items()}
+            self.__dict__["_rlkit_state_ndims"] = ndims
+        if not isinstance(state, dict) or not any(
+            isinstance(v, torch.Tensor) and v.dim() == ndims.get(k, -1) for k, v in state.items()
+        ):
+            return state  # already batched (the usual case: the previous act()'s next_state)
+        n = 1 if single else _batch_size(obs)
+        return {
+            k: v.unsqueeze(0).expand(n, *v.shape).contiguous()
+            if isinstance(v, torch.Tensor) and v.dim() == ndims.get(k, -1) else v
+            for k, v in state.items()
+        }
 
     # ---------------------------------------------------------------- distributions
 

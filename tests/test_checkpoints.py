@@ -244,6 +244,19 @@ def test_multi_inference_only_and_class_per_id(tmp_path):
     assert torch.equal(logits(with_class["a"]), logits(multi["a"]))
 
 
+def test_multi_load_state_dict_takes_the_nested_module_state(tmp_path):
+    # the reference page's module.load_state_dict(checkpoint["module_state"]) on a MultiRLModule
+    multi = _multi(0)
+    ckpt = load_checkpoint(multi.save_to_path(tmp_path / "m"))
+    fresh = _multi(50)
+    assert not same_weights(fresh["a"], multi["a"])
+    fresh.load_state_dict(ckpt["module_state"])
+    assert all(same_weights(fresh[mid], multi[mid]) for mid in multi.keys())
+    fresh.load_state_dict(multi.state_dict())  # the flat nn.Module form still works
+    with pytest.raises(KeyError, match=r"Available module ids: \['a', 'b'\]"):
+        fresh.load_state_dict({"zz": ckpt["module_state"]["a"]})
+
+
 def test_saving_over_a_checkpoint_replaces_it(tmp_path):
     first, second = tiny(0), tiny(1)
     path = first.save_to_path(tmp_path / "ckpt", n=1)

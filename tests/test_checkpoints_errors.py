@@ -252,6 +252,8 @@ def test_class_that_is_not_an_rl_module(ckpt):
     _edit_record(ckpt, spec__module_class="checkpoint_modules:NotAModule")
     with pytest.raises(TypeError, match=re.escape(str(ckpt / "rlkit_checkpoint.json")) + r" names 'checkpoint_modules:NotAModule' as the module class, but NotAModule is not an RLModule subclass.*module_class="):
         RLModule.from_checkpoint(ckpt)
+    with pytest.raises(CheckpointError):  # the documented catch-all base, too
+        RLModule.from_checkpoint(ckpt)
     with pytest.raises(TypeError, match=r"module_class must be an RLModule subclass, got <class 'torch.nn.modules.linear.Linear'>"):
         RLModule.from_checkpoint(ckpt, module_class=torch.nn.Linear)
 

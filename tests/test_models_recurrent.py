@@ -139,3 +139,35 @@ def test_missing_critic_state_is_explained():
         "This DefaultActorCritic's critic has its own lstm state: expected batch[Columns.STATE_IN] to have keys "
         "['c', 'h', 'vf_c', 'vf_h'], missing ['vf_h', 'vf_c']")):
         module.forward_exploration({Columns.OBS: torch.zeros(2, 4), Columns.STATE_IN: state})
+
+
+@pytest.mark.parametrize("config", ["lstm-separate", "gru-shared"])
+def test_act_accepts_the_unbatched_initial_state(config):
+    # state = module.get_initial_state(); action, state = module.act(obs, state=state) ...
+    env = gym.make("CartPole-v1")
+    module = build(env.observation_space, env.action_space, **CONFIGS[config][0])
+    obs, _ = env.reset(seed=0)
+    action, state = module.act(obs, state=module.get_initial_state())
+    _, fresh = module.act(obs)
+    assert env.action_space.contains(action) and state["h"].shape == (1, CELL)
+    assert all(torch.equal(state[k], fresh[k]) for k in fresh)
+    actions, many = module.act(np.stack([obs, obs]), state=module.get_initial_state())
+    assert actions.shape == (2,) and many["h"].shape == (2, CELL)
+
+
+def test_unbatched_state_in_is_explained():
+    module = build(OBSERVATION_SPACES["box1d"], use_lstm=True)
+    with pytest.raises(ValueError, match=re.escape(
+        "expected batch[Columns.STATE_IN]['h'] of shape (B, 8), got (8,). get_initial_state() has no batch dim")):
+        module.forward_inference({Columns.OBS: torch.zeros(1, 4), Columns.STATE_IN: module.get_initial_state()})
+    with pytest.raises(ValueError, match=re.escape(
+        "expected batch[Columns.STATE_IN]['h'] of shape (B, 8), got (1, 9). Pass the state this module returned")):
+        module.forward_inference({Columns.OBS: torch.zeros(1, 4), Columns.STATE_IN: {"h": torch.zeros(1, 9), "c": torch.zeros(1, 9)}})
+
+
+def test_act_takes_a_numpy_state():
+    module = build(OBSERVATION_SPACES["box1d"], use_lstm=True)
+    _, state = module.act(np.zeros(4, np.float32))
+    _, again = module.act(np.zeros(4, np.float32), state={k: v.numpy() for k, v in state.items()})
+    _, same = module.act(np.zeros(4, np.float32), state=state)
+    assert all(torch.equal(again[k], same[k]) for k in same)

@@ -125,6 +125,22 @@ def test_module_without_value_output_fails_at_build_with_the_fix():
         config.build()
 
 
+class ValueOnlyInTraining(MyModule):
+    def _forward(self, batch, **kwargs):
+        return {Columns.ACTION_DIST_INPUTS: self.policy_head(self.encoder(batch[Columns.OBS]))}
+
+    def _forward_train(self, batch, **kwargs):
+        return MyModule._forward(self, batch)
+
+
+def test_module_without_value_output_while_sampling_fails_at_build():
+    # The sampler records V(s_t) from forward_exploration for GAE: without it, build() says so
+    # (instead of train() failing later in Rollout.advantages with a KeyError).
+    config = small_config().rl_module(rl_module_spec=RLModuleSpec(module_class=ValueOnlyInTraining))
+    with pytest.raises(AlgorithmConfigError, match=r"value output while sampling.*forward_exploration\(\).*VF_PREDS"):
+        config.build()
+
+
 def test_value_output_of_the_wrong_shape_fails_at_build():
     config = small_config().rl_module(rl_module_spec=RLModuleSpec(module_class=UnsqueezedValue))
     with pytest.raises(AlgorithmConfigError, match=r"VF_PREDS of shape \(B,\).*returned \(2, 1\).*squeeze\(-1\)"):
@@ -171,6 +187,15 @@ def test_evaluate_and_get_module():
     assert algo.iteration == 0  # evaluation is not training
 
 
+def test_fit_with_only_a_target_gets_a_default_budget(monkeypatch):
+    import rlkit.algorithms.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "DEFAULT_MAX_ENV_STEPS", 256)
+    algo = small_config().build()
+    history = algo.fit(target_return=1e9, progress=False)  # never reached: the default budget stops it
+    assert 256 <= algo.num_env_steps_sampled_lifetime < 1024 and len(history) >= 1
+
+
 def test_fit_stops_at_budget_target_or_callback():
     algo = small_config().build()
     calls = []
@@ -182,8 +207,8 @@ def test_fit_stops_at_budget_target_or_callback():
     assert len(history) == 4
     history = algo.fit(target_return=1e9, max_iterations=1, eval_interval=1, eval_episodes=2, progress=True)
     assert "evaluation/episode_return_mean" in history.columns
-    with pytest.raises(ValueError, match="fit\\(\\) needs a budget"):
-        algo.fit(target_return=100)
+    with pytest.raises(ValueError, match="fit\\(\\) needs a target or a budget"):
+        algo.fit()
     with pytest.raises(ValueError, match="max_env_steps must be a positive number"):
         algo.fit(max_env_steps=0)
 
@@ -233,6 +258,25 @@ def test_env_factory_and_class_with_env_config():
 
     algo = small_config().environment(CartPoleEnv, env_config={"sutton_barto_reward": True}).build()
     assert np.isfinite(algo.train()["learners"]["default_policy"]["policy_loss"])
+
+
+def test_rllib_style_env_class_gets_env_config_as_one_dict():
+    # RLlib's custom-env idiom: MyEnv(config) / MyEnv(config=None), config a dict.
+    seen = []
+
+    class RLlibStyle(gym.Wrapper):
+        def __init__(self, config=None):
+            seen.append(config)
+            super().__init__(gym.make("CartPole-v1", max_episode_steps=(config or {}).get("limit", 500)))
+
+    class Required(RLlibStyle):
+        def __init__(self, config):
+            super().__init__(config)
+
+    for env_cls in (RLlibStyle, Required):
+        seen.clear()
+        small_config().environment(env_cls, env_config={"limit": 20}).build()
+        assert seen and all(c == {"limit": 20} for c in seen)
 
 
 # ---------------------------------------------------------------- multi-agent
@@ -295,17 +339,23 @@ def test_multi_agent_mapping_errors_fail_at_build():
         config.build()
 
 
-def test_multi_agent_checkpoint_resumes_identically(tmp_path):
+def test_multi_agent_checkpoint_resumes_identically(tmp_path, monkeypatch):
+    from rlkit.algorithms import ppo_config
+
     mapping = lambda agent_id, *args: agent_id  # noqa: E731 - a lambda cannot be stored by name
     algo = grid_chase_config(policies=["chaser", "runner"], policy_mapping_fn=mapping).build()
     algo.train()
     path = algo.save_to_path(tmp_path / "ma")
     expected = algo.train()
+    same_kernel = PPO.from_checkpoint(path)  # the process that saved the lambda still finds it
+    assert same_kernel.config.policy_mapping_fn is mapping
+    monkeypatch.setattr(ppo_config, "_SESSION_CALLABLES", {})  # as in a fresh kernel
     with pytest.raises(AlgorithmConfigError, match="Pass it again"):
         PPO.from_checkpoint(path)
     got = PPO.from_checkpoint(path, policy_mapping_fn=mapping).train()
     assert expected["learners"] == got["learners"]
     assert expected["module_episode_return_mean"] == got["module_episode_return_mean"]
+    assert same_kernel.train()["learners"] == expected["learners"]
 
 
 def test_real_pettingzoo_env():

@@ -128,10 +128,39 @@ def test_unimportable_callables_must_be_passed_again():
         policies=["a"], policy_mapping_fn=lambda agent_id, *args: "a"
     )
     data = json.loads(json.dumps(config.to_dict()))
+    same_kernel = PPOConfig.from_dict(data)  # the process that saved them still holds them
+    assert same_kernel.env is config.env and same_kernel.policy_mapping_fn is config.policy_mapping_fn
+    for name in ("env", "policy_mapping_fn"):  # another process (a fresh kernel) does not
+        data[name].pop("session_key")
     with pytest.raises(AlgorithmConfigError, match=r"'env' setting .* lambda.*Pass it again: PPO\.from_checkpoint\(path, env=\.\.\.\)"):
         PPOConfig.from_dict(data)
     back = PPOConfig.from_dict(data, env="CartPole-v1", policy_mapping_fn=str)
     assert back.env == "CartPole-v1" and back.policy_mapping_fn is str
+
+
+def test_callables_defined_in_main_resolve_in_the_same_kernel(monkeypatch):
+    # A notebook's env class / mapping function lives in __main__: the kernel that defined it can
+    # load the config back (as module classes do), another process is told to pass it again.
+    import sys
+
+    def mapping(agent_id, *args):
+        return "a"
+
+    mapping.__module__, mapping.__qualname__ = "__main__", "rlkit_test_mapping"
+    monkeypatch.setattr(sys.modules["__main__"], "rlkit_test_mapping", mapping, raising=False)
+    config = PPOConfig().environment("CartPole-v1").multi_agent(policies=["a"], policy_mapping_fn=mapping)
+    data = json.loads(json.dumps(config.to_dict()))
+    data["policy_mapping_fn"].pop("session_key")  # found by its name in __main__, not by the session
+    assert PPOConfig.from_dict(data).policy_mapping_fn is mapping
+    monkeypatch.delattr(sys.modules["__main__"], "rlkit_test_mapping")
+    with pytest.raises(AlgorithmConfigError, match=r"'policy_mapping_fn' setting .*Pass it again"):
+        PPOConfig.from_dict(data)
+
+
+def test_multi_agent_settings_on_a_single_agent_env_fail_at_build():
+    config = PPOConfig().environment("CartPole-v1").multi_agent(policies={"a"}, policy_mapping_fn=lambda agent_id: "a")
+    with pytest.raises(AlgorithmConfigError, match=r"'policies' setting of PPOConfig is for multi-agent.*single-agent env"):
+        config.build()
 
 
 def test_env_that_cannot_be_made_fails_at_build_naming_the_setting():

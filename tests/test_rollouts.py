@@ -322,6 +322,17 @@ def test_frames_recorded_once_as_uint8():
     np.testing.assert_array_equal(r.frames[1], check.render())
 
 
+def test_row_selections_keep_only_their_frames():
+    env = gym.make("CartPole-v1")
+    r = rollout(make(TinyActorCritic, env), "CartPole-v1", num_episodes=2, seed=0, record_frames=True)
+    first, rows = r.episode(0), np.array([5, 1, len(r) - 1])
+    assert len(first.frames) == len(first)  # an episode's frames, not the whole rollout's
+    np.testing.assert_array_equal(first.frames, r.frames[: len(first)])
+    picked = r[rows]
+    assert len(picked.frames) == 3
+    np.testing.assert_array_equal(picked.frames[picked[Columns.FRAME_INDEX]], r.frames[r[Columns.FRAME_INDEX][rows]])
+
+
 def test_vector_env_frames():
     envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync", render_mode="rgb_array")
     r = rollout(make(TinyActorCritic, envs), envs, num_steps=6, seed=0, record_frames=True)
@@ -381,14 +392,21 @@ def test_observation_space_mismatch_says_which_and_how():
         rollout(module, env, num_steps=5)
 
 
+def test_something_that_is_not_an_env_is_named():
+    module = make(TinyActorCritic, gym.make("CartPole-v1"))
+    with pytest.raises(TypeError, match=r"rollout needs an env.*got int 123"):
+        rollout(module, 123, num_steps=5)
+
+
 def test_observations_that_break_the_declared_space():
     class Liar(CounterEnv):
         def step(self, action):
             obs, *rest = super().step(action)
             return np.zeros(3, np.float32), *rest
 
-    with pytest.raises(ObservationError, match=r"observations of env Liar do not fit ValueIsObs.*expected obs of shape \(B, 1\).*got \(1, 3\)"):
+    with pytest.raises(ObservationError, match=r"observations of env Liar do not fit ValueIsObs.*expected obs of shape \(B, 1\).*got \(1, 3\)") as info:
         rollout(value_is_obs(), Liar(), num_steps=5)
+    assert str(info.value).count("do not fit") == 1  # said once, not wrapped twice
 
 
 def test_action_space_mismatch():

@@ -138,6 +138,15 @@ def test_real_pettingzoo_env_rock_paper_scissors():
     assert again["kl"].max() < 1e-6
 
 
+def test_pettingzoo_aec_env_is_stepped_as_a_parallel_one():
+    from pettingzoo.classic import rps_v2
+
+    env = rps_v2.env(max_cycles=5)  # the AEC (turn-by-turn) version
+    module = make(TinyActorCritic, (env.observation_space("player_0"), env.action_space("player_0")))
+    r = rollout(module, env, num_episodes=1, seed=0)
+    assert r.agent_ids == ["player_0", "player_1"] and (r.episodes()["length"] == 5).all()
+
+
 def test_mapping_that_misses_an_agent_is_explained():
     with pytest.raises(ValueError, match=r"does not cover every agent of env GridChase: agent 'runner' has no entry "
                                          r"in the policy mapping.*Available module ids: \['hunter', 'prey'\]"):

@@ -87,3 +87,12 @@ def test_replay_with_the_default_module_and_a_multi_module():
     np.testing.assert_allclose(again[Columns.ACTION_DIST_INPUTS], r[Columns.ACTION_DIST_INPUTS], atol=1e-5)
     with pytest.raises(ValueError, match="pass one module"):
         replay(MultiRLModule({"x": module, "y": module}), r)
+
+
+def test_replay_with_a_module_for_other_observations_says_so():
+    from rlkit.spaces import ObservationError
+
+    r = rollout(make(TinyActorCritic, gym.make("CartPole-v1")), "CartPole-v1", num_steps=10, seed=0)
+    other = make(TinyActorCritic, gym.make("Pendulum-v1"))
+    with pytest.raises(ObservationError, match=r"replay\(\): the rollout's observations do not fit TinyActorCritic.*got \(10, 4\)"):
+        replay(other, r)

@@ -97,6 +97,13 @@ def build_modules(config: PPOConfig, env: Any, multi_agent: bool) -> tuple[Multi
                 f"The 'rl_module_spec' setting of PPOConfig is a MultiRLModuleSpec, but {config.env!r} "
                 f"is a single-agent env. Pass one RLModuleSpec, or a PettingZoo env with .multi_agent(...)."
             )
+        if config.policies is not None or config.policy_mapping_fn is not None:
+            name = "policies" if config.policies is not None else "policy_mapping_fn"
+            raise AlgorithmConfigError(
+                f"The {name!r} setting of PPOConfig is for multi-agent (PettingZoo) envs, but {config.env!r} "
+                f"is a single-agent env, which trains one module, {DEFAULT_MODULE_ID!r}. Leave out "
+                f".multi_agent(...), or use a PettingZoo ParallelEnv."
+            )
         filled = _fill(spec or RLModuleSpec(), env.single_observation_space, env.single_action_space, config)
         module = _build(filled, DEFAULT_MODULE_ID)
         multi = MultiRLModule({DEFAULT_MODULE_ID: module})
@@ -237,6 +244,17 @@ def check_trainable(multi: MultiRLModule, module_ids: list[str]) -> None:
                 f"from _forward (or _forward_train)."
             )
             continue
+        try:  # the sampler records V(s_t) from forward_exploration: GAE needs it there too
+            explore_keys = set(map(str, module.forward_exploration(batch)))
+        except Exception:  # noqa: BLE001 - a failing exploration pass is the rollout's to explain
+            explore_keys = {Columns.VF_PREDS}
+        if Columns.VF_PREDS not in explore_keys:
+            problems.append(
+                f"PPO needs a value output while sampling too, but {name} ({mid!r}).forward_exploration() "
+                f"returned keys {sorted(explore_keys)} without Columns.VF_PREDS ('vf_preds'), which GAE needs "
+                f"for the advantages. Return Columns.VF_PREDS from _forward (shared by every pass) or from "
+                f"_forward_exploration as well as _forward_train."
+            )
         vf = out[Columns.VF_PREDS]
         if not isinstance(vf, torch.Tensor) or tuple(vf.shape) != (2,):
             shape = tuple(vf.shape) if isinstance(vf, torch.Tensor) else type(vf).__name__

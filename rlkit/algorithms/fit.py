@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 __all__ = ["fit"]
 
 
+#: The env-step budget of fit(target_return=...) when no budget is given.
+DEFAULT_MAX_ENV_STEPS = 1_000_000
+
+
 def fit(
     algo: PPO,
     *,
@@ -52,18 +56,20 @@ def fit(
         progress: show a tqdm progress bar (a notebook widget in Jupyter).
 
     At least one of ``target_return``, ``max_env_steps``, ``max_iterations`` or
-    ``max_time_s`` must be given (with only ``target_return``, a run that never reaches it
-    would not stop, so ``max_env_steps`` or another budget is required then too).
+    ``max_time_s`` must be given. With only ``target_return``, the budget defaults to
+    ``DEFAULT_MAX_ENV_STEPS`` env steps, so that a run that never reaches it still stops.
     """
     budgets = {"max_env_steps": max_env_steps, "max_iterations": max_iterations, "max_time_s": max_time_s}
     for name, value in {**budgets, "eval_interval": eval_interval, "eval_episodes": eval_episodes}.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             raise ValueError(f"fit(): {name} must be a positive number, got {value!r}.")
     if all(v is None for v in budgets.values()):
-        raise ValueError(
-            "fit() needs a budget so that it stops: pass max_env_steps (e.g. 100_000), max_iterations "
-            "or max_time_s" + (", next to target_return." if target_return is not None else ".")
-        )
+        if target_return is None:
+            raise ValueError(
+                "fit() needs a target or a budget so that it stops: pass target_return, "
+                "max_env_steps (e.g. 100_000), max_iterations or max_time_s."
+            )
+        max_env_steps = DEFAULT_MAX_ENV_STEPS
     start_steps, start_iter, start = algo.num_env_steps_sampled_lifetime, algo.iteration, time.perf_counter()
     total = max_env_steps if max_env_steps is not None else None
     bar = _progress_bar(total, progress)

@@ -28,6 +28,8 @@ import difflib
 import importlib
 import inspect
 import math
+import os
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from rlkit.rl_module_spec import RLModuleSpec, config_to_json
@@ -117,9 +119,10 @@ class PPOConfig:
     def environment(self, env: Any = None, env_config: Mapping[str, Any] | None = None, **kwargs: Any) -> PPOConfig:
         """The env: a gymnasium id (``"CartPole-v1"``), an env class, or a factory.
 
-        ``env_config`` goes to ``gymnasium.make(id, **env_config)``, to ``cls(**env_config)``,
-        and to a factory as ``factory(env_config)`` when it takes one positional argument
-        (RLlib's ``env_creator(config)``), else as ``factory(**env_config)``. A factory (or a
+        ``env_config`` goes to ``gymnasium.make(id, **env_config)``; a class or factory gets it
+        as one dict, ``factory(env_config)``, when it takes one required positional argument, or
+        one optional one whose name is not a key of ``env_config`` (RLlib's ``MyEnv(config)`` /
+        ``env_creator(config)``), else as keywords, ``factory(**env_config)``. A factory (or a
         class) that returns a PettingZoo ``ParallelEnv`` makes the run multi-agent.
         """
         if env is not None:
@@ -321,7 +324,8 @@ class PPOConfig:
         """The config as plain JSON data; classes and functions as import paths.
 
         Objects that cannot be named by an import path (a lambda, a class defined in a
-        notebook) are stored by description and must be passed again on loading
+        notebook) are stored by description: the process that saved them finds them again,
+        another one must pass them again on loading
         (``PPO.from_checkpoint(path, env=..., policy_mapping_fn=..., module_class=...)``).
         """
         from rlkit.multi_rl_module import MultiRLModuleSpec
@@ -398,7 +402,15 @@ def _callable_to_json(fn: Any) -> dict[str, Any]:
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
     if module and qualname and module != "__main__" and "<" not in qualname:
         return {"import_path": f"{module}:{qualname}"}
-    return {"unimportable": f"{module}:{qualname}" if qualname else repr(fn)}
+    # Not storable by name; this process (the notebook kernel that saved it) can still find it.
+    key = f"{os.getpid()}:{id(fn)}"
+    _SESSION_CALLABLES[key] = fn  # a strong reference: the id cannot be reused while it is listed
+    return {"unimportable": f"{module}:{qualname}" if qualname else repr(fn), "session_key": key}
+
+
+#: Callables saved by description in this process, by ``session_key``: loading a config in the
+#: same kernel gets the very object back (a lambda mapping, an env factory defined in a notebook).
+_SESSION_CALLABLES: dict[str, Any] = {}
 
 
 def _callable_from_json(data: Mapping[str, Any], name: str) -> Any:
@@ -414,6 +426,16 @@ def _callable_from_json(data: Mapping[str, Any], name: str) -> Any:
                 f"The stored {name!r} setting, {data['import_path']!r}, cannot be imported ({err}). "
                 f"Pass it again: PPO.from_checkpoint(path, {name}=...)."
             ) from None
+    if data.get("session_key") in _SESSION_CALLABLES:
+        return _SESSION_CALLABLES[data["session_key"]]
+    module_name, _, qualname = str(data.get("unimportable", "")).partition(":")
+    if module_name == "__main__" and qualname and "<" not in qualname:
+        # The same notebook kernel or script that defined it can still resolve it (as module classes are).
+        obj = sys.modules.get("__main__")
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+        if callable(obj):
+            return obj
     raise AlgorithmConfigError(
         f"The {name!r} setting was {data.get('unimportable')!r}, defined in a notebook, script or "
         f"function body (or a lambda), so it could not be stored by import path. "
@@ -423,17 +445,19 @@ def _callable_from_json(data: Mapping[str, Any], name: str) -> Any:
 
 def call_env_factory(factory: Callable[..., Any], env_config: Mapping[str, Any]) -> Any:
     """Call an env class or factory with ``env_config`` by the rule :meth:`PPOConfig.environment` states."""
-    if isinstance(factory, type):
-        return factory(**env_config)
     try:
-        params = [
-            p for p in inspect.signature(factory).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-        ]
+        all_params = list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):
-        params = []
-    if len(params) == 1:
-        return factory(dict(env_config))  # RLlib style: env_creator(env_config)
+        all_params = []
+    positional = [p for p in all_params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) == 1 and required[0].name not in env_config:
+        return factory(dict(env_config))  # RLlib style: env_creator(env_config) / MyEnv(config)
+    takes_keywords = any(p.kind is p.VAR_KEYWORD for p in all_params) or all(
+        any(p.name == key and p.kind is not p.POSITIONAL_ONLY for p in all_params) for key in env_config
+    )
+    if not takes_keywords and len(positional) == 1:
+        return factory(dict(env_config))  # RLlib style with a default: MyEnv(config=None)
     return factory(**env_config)
 
 

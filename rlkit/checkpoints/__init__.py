@@ -31,7 +31,8 @@ Guarantees:
   crc32 (fast; ``verify="sha256"`` for the full hash) and ``inspect_checkpoint`` the sha256.
 * **Explained failures**, each naming the file and the fix: :class:`CheckpointNotFoundError`,
   :class:`CheckpointCorruptError`, :class:`CheckpointVersionError`,
-  :class:`UnsafeCheckpointError`, :class:`CheckpointClassError`, and
+  :class:`UnsafeCheckpointError`, :class:`CheckpointClassError`,
+  :class:`CheckpointNotAModuleError`, and
   :class:`~rlkit.state_loading.StateMismatchError` for architecture mismatches.
 
 Building blocks for other checkpoints (e.g. an algorithm's)::
@@ -69,6 +70,7 @@ from rlkit.checkpoints.errors import (
     CheckpointClassError,
     CheckpointCorruptError,
     CheckpointError,
+    CheckpointNotAModuleError,
     CheckpointNotFoundError,
     CheckpointVersionError,
     UnsafeCheckpointError,
@@ -118,4 +120,5 @@ __all__ = [
     "CheckpointVersionError",
     "UnsafeCheckpointError",
     "CheckpointClassError",
+    "CheckpointNotAModuleError",
 ]

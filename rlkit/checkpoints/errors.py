@@ -11,6 +11,7 @@ __all__ = [
     "CheckpointVersionError",
     "UnsafeCheckpointError",
     "CheckpointClassError",
+    "CheckpointNotAModuleError",
 ]
 
 
@@ -37,3 +38,7 @@ class UnsafeCheckpointError(CheckpointError, ValueError):
 
 class CheckpointClassError(CheckpointError, ClassImportError):
     """The module class recorded in the checkpoint cannot be imported."""
+
+
+class CheckpointNotAModuleError(CheckpointError, TypeError):
+    """The class recorded in the checkpoint imports, but it is not an RLModule subclass."""

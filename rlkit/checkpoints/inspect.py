@@ -92,8 +92,8 @@ class CheckpointSummary:
     def _html_table(self, sub: bool = False) -> str:
         rows = "".join(
             f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'><code>{html.escape(v)}</code></td></tr>"
-            for k, v in self._rows(sub)
+            f"<td style='text-align:left'><code>{html.escape(' '.join(v.split()))}</code></td></tr>"
+            for k, v in self._rows(sub)  # numpy pads Box bounds with runs of spaces: collapse them
         )
         tensor_rows = "".join(
             f"<tr><td style='text-align:left'><code>{html.escape(name)}</code></td>"

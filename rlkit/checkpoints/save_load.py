@@ -11,7 +11,12 @@ from typing import Any, Mapping
 import torch
 
 from rlkit.checkpoints.atomic import atomic_directory, read_consistently
-from rlkit.checkpoints.errors import CheckpointClassError, CheckpointCorruptError, CheckpointError
+from rlkit.checkpoints.errors import (
+    CheckpointClassError,
+    CheckpointCorruptError,
+    CheckpointError,
+    CheckpointNotAModuleError,
+)
 from rlkit.checkpoints.format import (
     METADATA_FILE,
     WEIGHTS_FILE,
@@ -185,7 +190,7 @@ def _resolve_class(record: Mapping[str, Any], file: Path, module_class: Any, mod
         ) from None
     if not (isinstance(cls, type) and issubclass(cls, RLModule)):
         bases = ", ".join(b.__name__ for b in getattr(cls, "__mro__", ())[1:4])
-        raise TypeError(
+        raise CheckpointNotAModuleError(
             f"{file} names {path!r} as the module class, but {cls.__name__} is not an RLModule "
             f"subclass (it derives from {bases or 'nothing'}). The file may have been edited or the "
             f"name now refers to another class; pass the right class with module_class=..."

@@ -218,6 +218,23 @@ class DefaultActorCritic(RLModule):
                 f"{sorted(self.get_initial_state())}, got {type(state).__name__}. Start from "
                 "module.get_initial_state() with a batch dim, or call module.act(obs, state=None)."
             )
+        cell = self.config.lstm_cell_size
+        if any(isinstance(v, np.ndarray) for v in state.values()):  # numpy state: convert
+            state = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and (value.dim() != 2 or value.shape[-1] != cell):
+                hint = (
+                    "get_initial_state() has no batch dim: add one, e.g. "
+                    "{k: v.unsqueeze(0) for k, v in module.get_initial_state().items()}, "
+                    "or call module.act(obs, state=...) which adds it for you."
+                    if value.dim() == 1 else
+                    "Pass the state this module returned (Columns.STATE_OUT or act()'s next state), "
+                    "or start from module.get_initial_state()."
+                )
+                raise ValueError(
+                    f"expected batch[Columns.STATE_IN][{key!r}] of shape (B, {cell}), "
+                    f"got {tuple(value.shape)}. {hint}"
+                )
         return state
 
     def _masked(self, logits: torch.Tensor, mask: Any) -> torch.Tensor:

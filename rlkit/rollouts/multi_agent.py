@@ -52,6 +52,10 @@ class MultiAgentEnvRunner(EnvRunner):
         if not isinstance(module, MultiRLModule):
             raise TypeError(f"A PettingZoo env needs a MultiRLModule (or one RLModule), got {type(module).__name__}.")
         self.module = module
+        if hasattr(env, "agent_iter"):  # a PettingZoo AEC env (turn by turn): step it as a parallel one
+            from pettingzoo.utils.conversions import aec_to_parallel
+
+            env = aec_to_parallel(env)
         self.env = env
         self.owns_env = False
         self.explore = explore

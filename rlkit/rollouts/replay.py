@@ -15,6 +15,7 @@ import torch
 from rlkit.columns import Columns
 from rlkit.rollouts import _recording as rec
 from rlkit.rollouts.rollout_data import Rollout
+from rlkit.spaces import ObservationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,6 +121,16 @@ def _only_module(module: Any) -> Any:
 
 def _replay_rows(module: Any, r: Rollout, explore: bool) -> dict[str, np.ndarray]:
     """The forward outputs and derived distribution columns of ``module`` on every row."""
+    try:
+        return _replay_rows_unchecked(module, r, explore)
+    except ObservationError as err:
+        raise ObservationError(
+            f"replay(): the rollout's observations do not fit {type(module).__name__}'s observation space "
+            f"{module.observation_space}: {err} Replay with a module built for the env the rollout came from."
+        ) from None
+
+
+def _replay_rows_unchecked(module: Any, r: Rollout, explore: bool) -> dict[str, np.ndarray]:
     fwd = module.forward_exploration if explore else module.forward_inference
     values_fn = rec.values_fn(module)
     if module.is_stateful():

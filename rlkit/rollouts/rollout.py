@@ -100,6 +100,11 @@ class EnvRunner:
         self.owns_env = isinstance(env, str)
         if self.owns_env:
             env = gym.make(env, render_mode="rgb_array" if record_frames else None)
+        if not hasattr(env, "step") or not hasattr(env, "observation_space"):
+            raise TypeError(
+                f"rollout needs an env: a gymnasium env, an env id such as 'CartPole-v1', a gymnasium "
+                f"vector env or a PettingZoo ParallelEnv; got {type(env).__name__} {env!r:.80}."
+            )
         self.env = env
         self.explore = explore
         self.record_frames = record_frames
@@ -361,6 +366,8 @@ class EnvRunner:
                         self._frame = self._render()
                     k += 1
             except ObservationError as err:
+                if getattr(err, "_explained", False):  # from _obs_error: already says which env and how
+                    raise
                 raise ObservationError(
                     f"The observations of {self._name} do not fit {type(module).__name__}'s "
                     f"observation space {module.observation_space}: {err}"
@@ -384,10 +391,12 @@ class EnvRunner:
             detail = f"got {np.asarray(obs).dtype} values that cannot be stored as {self.observation_space.dtype}"
         except ObservationError as err:
             detail = str(err)
-        return ObservationError(
+        error = ObservationError(
             f"The observations of {self._name} do not fit {type(self.module).__name__}'s observation "
             f"space {self.observation_space}: step() returned one that does not: {detail}"
         )
+        error._explained = True  # the loop's handler re-raises it as is instead of prefixing it again
+        return error
 
     def _reset_state_rows(self, state: dict[str, torch.Tensor], rows: np.ndarray) -> dict[str, torch.Tensor]:
         init = self.module.get_initial_state()

@@ -127,7 +127,8 @@ class Rollout:
         """Rendered frames ``(F, H, W, 3)`` uint8 (``None`` unless ``record_frames=True``).
 
         ``rollout[Columns.FRAME_INDEX][i]`` is the frame of row ``i`` (the state its
-        observation shows); agents acting at the same env step share one frame.
+        observation shows); agents acting at the same env step share one frame. A row
+        selection (``rollout.episode(i)``, ``rollout[10:20]``) keeps only its rows' frames.
         """
         return self._frames
 
@@ -155,11 +156,18 @@ class Rollout:
                 f"a slice; got an array of dtype {rows.dtype}."
             )
         data = {k: v[rows] for k, v in self._data.items()}
+        frames = self._frames
+        if frames is not None and Columns.FRAME_INDEX in data:  # keep only the selected rows' frames
+            fi = data[Columns.FRAME_INDEX]  # (n,) rows of self._frames, -1 where a row has none
+            used = np.unique(fi[fi >= 0])  # (F',) sorted frame rows still referenced
+            contiguous = len(used) > 0 and used[-1] - used[0] + 1 == len(used)
+            frames = frames[used[0]:used[-1] + 1] if contiguous else frames[used]  # a view when it can be
+            data[Columns.FRAME_INDEX] = np.where(fi >= 0, np.searchsorted(used, fi), fi).astype(fi.dtype)
         missing = {
             k: m + " (row selections keep only the shared columns; select on rollout.for_module(id))"
             for k, m in self._missing.items()
         }
-        return Rollout(data, trees=self._trees, frames=self._frames, metadata=self.metadata, missing=missing)
+        return Rollout(data, trees=self._trees, frames=frames, metadata=self.metadata, missing=missing)
 
     @property
     def episode_ids(self) -> np.ndarray:

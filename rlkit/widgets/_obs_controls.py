@@ -139,8 +139,9 @@ class LeafEditor:
     def _make(self, i: int) -> W.Widget:
         x = self.value.reshape(-1)[i]
         desc = _element_label(self.label, tuple(self.value.shape), i)
-        style = {"description_width": "110px"}
-        layout = W.Layout(width="360px")
+        wide = self.many and len(desc) > 14  # e.g. "obs['img'][0, 0, 0]": room for the whole index
+        style = {"description_width": "150px" if wide else "110px"}
+        layout = W.Layout(width="400px" if wide else "360px")
         if isinstance(self.space, gym.spaces.MultiBinary):
             return W.Checkbox(value=bool(x), description=desc, indent=False, layout=W.Layout(width="360px"))
         lo, hi = self._lims[i]

@@ -40,7 +40,8 @@ class ViewerRendering:
             track = self._track(agent)
             self._dist_panes[agent] = None
             if track.parts is not None:
-                self._dist_panes[agent] = self._guard("distribution", lambda: DistributionPane(track.parts))
+                self._dist_panes[agent] = self._guard("distribution", lambda: DistributionPane(
+                    track.parts, title="this module" if self._compare_module is not None else ""))
         return self._dist_panes[agent]
 
     def _compare_data(self, agent: Any) -> CompareData | None:

@@ -210,6 +210,7 @@ class ForwardExplainer(W.VBox):
         if fp.logp_greedy is not None:
             facts.append(f"log-prob of greedy: <b>{fp.logp_greedy:.4f}</b>")
         body = _action_html(space, fp.summary, fp.action_dist_inputs, fp.greedy, fp.sampled, "")
+        facts = [f"<span style='white-space:nowrap'>{f}</span>" for f in facts]  # wrap between facts only
         return f"<div class='rx-kv'>{' · '.join(facts)}</div>{body}"
 
 
@@ -221,7 +222,7 @@ def _fmt_action(a: Any) -> str:
     arr = np.asarray(a)
     if arr.ndim == 0:
         return f"{arr.item():.4g}" if np.issubdtype(arr.dtype, np.floating) else str(arr.item())
-    return np.array2string(arr, precision=3, separator=", ", threshold=16)
+    return np.array2string(arr, precision=3, separator=", ", threshold=16, floatmode="maxprec_equal")
 
 
 def _action_html(space: gym.Space, summary: dict[str, np.ndarray], logits: np.ndarray, greedy: Any, sampled: Any,

@@ -94,7 +94,7 @@ class ModuleComposer(W.VBox):
         self.w_cell = W.BoundedIntText(value=d.lstm_cell_size, min=1, max=4096, description="cell size",
                                        style=STYLE, layout=wide())
         self.w_share = W.ToggleButtons(options=[("shared encoder", True), ("separate encoders", False)],
-                                       description="actor / critic", style={**STYLE, "button_width": "125px"})
+                                       description="actor / critic", style={**STYLE, "button_width": "145px"})
         self.w_head = W.Text(description="head hidden sizes", style=STYLE, layout=wide(), continuous_update=False,
                              placeholder="none, e.g. 64")
         self.w_head_act = W.Dropdown(options=acts, description="head activation", style=STYLE, layout=wide())

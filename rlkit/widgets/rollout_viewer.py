@@ -132,7 +132,7 @@ class RolloutViewer(ViewerRendering, W.VBox):
                                     layout=W.Layout(width="78px"))
         self.next_button = W.Button(description="Next", icon="step-forward", tooltip="next step",
                                     layout=W.Layout(width="78px"))
-        self.episode_select = W.Dropdown(description="episode", layout=W.Layout(width="330px"),
+        self.episode_select = W.Dropdown(description="episode", layout=W.Layout(width="420px"),
                                          style={"description_width": "52px"})
         self.agent_select = W.Dropdown(options=[(str(a), a) for a in self._agents], description="agent",
                                        layout=W.Layout(width="170px", display="" if self._agents != [None] else "none"),
