@@ -12,26 +12,7 @@ import torch.nn as nn
 
 from rlkit import Columns, RLModuleSpec, TorchRLModule
 from rlkit.algorithms import PPO, AlgorithmConfigError, PPOConfig
-
-
-# The reference page's custom module, unchanged but for its import lines.
-class MyModule(TorchRLModule):
-    def setup(self):
-        obs_dim = self.observation_space.shape[0]
-        n_actions = self.action_space.n
-        self.encoder = nn.Sequential(
-            nn.Linear(obs_dim, 128), nn.ReLU(),
-            nn.Linear(128, 128), nn.ReLU(),
-        )
-        self.policy_head = nn.Linear(128, n_actions)
-        self.value_head = nn.Linear(128, 1)
-
-    def _forward(self, batch, **kwargs):
-        h = self.encoder(batch[Columns.OBS])
-        return {
-            Columns.ACTION_DIST_INPUTS: self.policy_head(h),
-            Columns.VF_PREDS: self.value_head(h).squeeze(-1),
-        }
+from test_reference_snippets import MyModule  # the reference page's module, imports changed only
 
 
 class PolicyOnly(TorchRLModule):
