@@ -283,15 +283,23 @@ class RLModule(nn.Module):
 
     def get_train_action_dist_cls(self) -> type[Distribution]:
         """The distribution class the learner builds from ``ACTION_DIST_INPUTS``."""
-        return get_action_dist_cls(self._require_action_space())
+        return self._action_dist_cls()
 
     def get_exploration_action_dist_cls(self) -> type[Distribution]:
         """The distribution class sampled from when collecting experience."""
-        return get_action_dist_cls(self._require_action_space())
+        return self._action_dist_cls()
 
     def get_inference_action_dist_cls(self) -> type[Distribution]:
         """The distribution class used at inference (its mode is the greedy action)."""
-        return get_action_dist_cls(self._require_action_space())
+        return self._action_dist_cls()
+
+    def _action_dist_cls(self) -> type[Distribution]:
+        """The class for the action space, looked up once per space: act() asks every step."""
+        space = self._require_action_space()
+        cached = self.__dict__.get("_rlkit_dist_cls")
+        if cached is None or cached[0] is not space:
+            cached = self.__dict__["_rlkit_dist_cls"] = (space, get_action_dist_cls(space))
+        return cached[1]
 
     def _require_action_space(self) -> gym.Space:
         if self.action_space is None:

@@ -379,3 +379,11 @@ def test_check_module_reports_every_problem_at_once():
     assert "ACTION_DIST_INPUTS has shape (3, 3), expected (3, 2)" in message
     assert "VF_PREDS has shape (3, 3), expected (3,)" in message
     assert len(info.value.report.problems) >= 3
+
+
+def test_dist_class_is_looked_up_once_per_action_space():
+    module = make()
+    first = module.get_exploration_action_dist_cls()
+    assert module.get_train_action_dist_cls() is first
+    module.action_space = gym.spaces.Discrete(3)  # a new space gets its own class
+    assert module.get_train_action_dist_cls().required_input_dim() == 3

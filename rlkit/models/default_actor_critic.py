@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from rlkit.columns import Columns
-from rlkit.distributions import get_action_dist_cls
 from rlkit.models.catalog import (
     UnsupportedSpaceError,
     build_encoder,
@@ -94,8 +93,6 @@ class DefaultActorCritic(RLModule):
             width, act_space, config.head_fcnet_hiddens, config.head_fcnet_activation,
             free_log_std=config.free_log_std, log_std_clip_param=config.log_std_clip_param, **head_kwargs,
         )
-        # Looked up once: act() asks for it on every call.
-        self._dist_cls = get_action_dist_cls(act_space)
         self._shared = config.vf_share_layers
         self._has_vf = not self.inference_only
         if self._has_vf:
@@ -260,15 +257,6 @@ class DefaultActorCritic(RLModule):
         return logits.masked_fill(~allowed, torch.finfo(logits.dtype).min)  # (B, n)
 
     # ------------------------------------------------------------------ distributions
-
-    def get_train_action_dist_cls(self):
-        return self._dist_cls
-
-    def get_exploration_action_dist_cls(self):
-        return self._dist_cls
-
-    def get_inference_action_dist_cls(self):
-        return self._dist_cls
 
     # ------------------------------------------------------------------ state, parts
 
